@@ -1,0 +1,61 @@
+# rerank-lab: every target creates the virtual environment it needs when it is missing.
+#   make test          unit tests + every notebook under nbval, reference stack (TF 2.15.1, Keras 2, tfa)
+#   make test-current  the same suite on the current stack (newest TF, Keras 3), in its own venv
+#   make lab           JupyterLab on notebooks/ (reference stack)
+#   make notebooks     re-execute every notebook in place (fresh outputs and figures), strip volatile metadata
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+VENV_CURRENT ?= .venv-current
+PIP_FLAGS ?= --disable-pip-version-check --progress-bar off --quiet
+PYTEST_ARGS ?=
+
+# TensorFlow's C++ log lines are noise in test output and notebooks.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONHASHSEED ?= 0
+
+.PHONY: help setup setup-current test test-current unit lab notebooks freeze-reference clean
+
+help:
+	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
+
+$(VENV)/.installed: requirements/reference.txt pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/reference.txt
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps -e .
+	@touch $@
+
+$(VENV_CURRENT)/.installed: requirements/current.txt pyproject.toml
+	@test -x $(VENV_CURRENT)/bin/python || $(PYTHON) -m venv $(VENV_CURRENT)
+	$(VENV_CURRENT)/bin/python -m pip install $(PIP_FLAGS) --upgrade -r requirements/current.txt
+	$(VENV_CURRENT)/bin/python -m pip install $(PIP_FLAGS) --no-deps -e .
+	@touch $@
+
+setup: $(VENV)/.installed
+setup-current: $(VENV_CURRENT)/.installed
+
+test: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-current: $(VENV_CURRENT)/.installed
+	$(VENV_CURRENT)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Unit tests only (fast loop while developing).
+unit: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests $(PYTEST_ARGS)
+
+lab: $(VENV)/.installed
+	$(VENV)/bin/jupyter lab notebooks/
+
+notebooks: $(VENV)/.installed
+	$(VENV)/bin/python tools/execute_notebooks.py notebooks/*.ipynb
+
+freeze-reference:
+	rm -rf /tmp/rerank-freeze && $(PYTHON) -m venv /tmp/rerank-freeze
+	/tmp/rerank-freeze/bin/python -m pip install $(PIP_FLAGS) "tensorflow==2.15.1" "tensorflow-addons==0.23.0" "numpy<2" \
+		-r requirements/current.txt
+	{ sed -n '1,3p' requirements/reference.txt; /tmp/rerank-freeze/bin/python -m pip freeze; } > requirements/reference.txt.new
+	mv requirements/reference.txt.new requirements/reference.txt
+
+clean:
+	rm -rf $(VENV) $(VENV_CURRENT) *.egg-info .pytest_cache .hypothesis

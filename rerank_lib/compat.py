@@ -1,0 +1,99 @@
+"""The one place that knows which TensorFlow stack is running.
+
+Two stacks are supported (see README): the *reference* stack (TF 2.15.1,
+Keras 2, tensorflow-addons 0.23.0) and the *current* stack (newest TF,
+Keras 3, no tensorflow-addons). Library code is written on pieces that behave
+identically on both (`tf.Variable`, `tf.GradientTape`, a Keras optimizer's
+`apply_gradients`, `tf.Module` + `tf.function`, SavedModel); anything
+version-specific lives here. tensorflow-addons is reached only through
+`load_tensorflow_addons()`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+# TensorFlow's C++ INFO/WARNING lines (oneDNN notices, CPU feature flags) would
+# otherwise land in every notebook's stderr; must be set before the import.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+TF_VERSION: tuple[int, int] = tuple(int(part) for part in tf.__version__.split(".")[:2])
+
+
+def keras_version() -> str:
+    """Version string of the Keras that `tf.keras` resolves to."""
+    keras = tf.keras
+    version = getattr(keras, "__version__", None)
+    if version is None and hasattr(keras, "version"):
+        version = keras.version()
+    return str(version)
+
+
+KERAS_MAJOR: int = int(keras_version().split(".")[0])
+
+_OPTIMIZERS = {
+    "sgd": lambda lr: tf.keras.optimizers.SGD(learning_rate=lr),
+    "adam": lambda lr: tf.keras.optimizers.Adam(learning_rate=lr),
+    "adagrad": lambda lr: tf.keras.optimizers.Adagrad(learning_rate=lr),
+}
+
+
+def make_optimizer(name: str, learning_rate):
+    """A Keras optimizer by name ('sgd', 'adam', 'adagrad') that works on raw tf.Variables in Keras 2 and 3.
+
+    `learning_rate` may be a float or a Keras LearningRateSchedule.
+    """
+    key = str(name).lower()
+    if key not in _OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {name!r}")
+    return _OPTIMIZERS[key](learning_rate)
+
+
+class AddonsUnavailable(ImportError):
+    """tensorflow-addons cannot be used on this stack; the message says why and what to do."""
+
+
+def addons_unavailable_reason() -> str | None:
+    """Why tensorflow-addons cannot be used here, or None if it can."""
+    if TF_VERSION >= (2, 16) or KERAS_MAJOR >= 3:
+        return (
+            f"tensorflow-addons is unavailable: its last release (0.23.0, end of life May 2024) "
+            f"supports TensorFlow < 2.16 with Keras 2 only, and this is TensorFlow {tf.__version__} "
+            f"with Keras {keras_version()}. Use the reference stack (make test / requirements/reference.txt) "
+            f"for the notebooks' tensorflow-addons sections."
+        )
+    try:
+        import importlib.util
+
+        found = importlib.util.find_spec("tensorflow_addons") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        return (
+            "tensorflow-addons is not installed. On TensorFlow 2.15 install it with "
+            "`pip install 'rerank-lab[addons]'` (tensorflow-addons==0.23.0)."
+        )
+    return None
+
+
+def addons_available() -> bool:
+    """True when tensorflow-addons can be imported on this stack."""
+    return addons_unavailable_reason() is None
+
+
+def load_tensorflow_addons():
+    """Import and return `tensorflow_addons`, or raise AddonsUnavailable saying why.
+
+    The only import of tensorflow-addons in the project.
+    """
+    reason = addons_unavailable_reason()
+    if reason is not None:
+        raise AddonsUnavailable(reason)
+    with warnings.catch_warnings():
+        # tfa warns at import that it is end of life; the reason above already says so.
+        warnings.simplefilter("ignore")
+        import tensorflow_addons as tfa
+    return tfa
