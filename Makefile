@@ -11,7 +11,7 @@ PIP_FLAGS ?= --disable-pip-version-check --progress-bar off --quiet
 PYTEST_ARGS ?=
 
 # TensorFlow's C++ log lines are noise in test output and notebooks.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
 .PHONY: help setup setup-current test test-current unit lab notebooks freeze-reference clean

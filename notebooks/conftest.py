@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 try:
     from nbval.plugin import IPyNbCell

@@ -15,7 +15,13 @@ and importable alone; the NumPy-only modules do not import TensorFlow.
     plotting  matplotlib helpers with labelled axes
 """
 
-from rerank_lib.seeding import as_generator, seed_everything
+import os
+
+# Quiet TensorFlow's C++ start-up log (it is imported later by the modules that need it);
+# a user's own setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from rerank_lib.seeding import as_generator, seed_everything  # noqa: E402
 
 __version__ = "0.1.0"
 

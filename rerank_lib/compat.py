@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 import warnings
 
-# TensorFlow's C++ INFO/WARNING lines (oneDNN notices, CPU feature flags) would
-# otherwise land in every notebook's stderr; must be set before the import.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ start-up lines (oneDNN notices, duplicate CUDA factory registrations
+# on CPU-only machines) would otherwise land in every notebook's stderr; must be set
+# before the import. rerank_lib/__init__.py sets the same default.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf  # noqa: E402
 
@@ -24,12 +25,19 @@ TF_VERSION: tuple[int, int] = tuple(int(part) for part in tf.__version__.split("
 
 
 def keras_version() -> str:
-    """Version string of the Keras that `tf.keras` resolves to."""
-    keras = tf.keras
-    version = getattr(keras, "__version__", None)
-    if version is None and hasattr(keras, "version"):
-        version = keras.version()
-    return str(version)
+    """Version string of the Keras that `tf.keras` resolves to.
+
+    TF <= 2.15 bundles Keras 2 (package `keras` 2.x); TF >= 2.16 resolves `tf.keras` to Keras 3
+    unless TF_USE_LEGACY_KERAS=1 points it at the `tf_keras` package (Keras 2).
+    """
+    from importlib import metadata
+
+    legacy = os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true", "yes")
+    package = "tf_keras" if TF_VERSION >= (2, 16) and legacy else "keras"
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return str(getattr(tf.keras, "__version__", "unknown"))
 
 
 KERAS_MAJOR: int = int(keras_version().split(".")[0])
