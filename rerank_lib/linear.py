@@ -74,8 +74,8 @@ class LinearPreferenceModel:
         finite; in every such case the weights are unchanged.
         """
         learning_rate = check_positive("learning_rate", learning_rate)
-        grad_w, grad_b, loss = self.gradients(q, u)
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected below, not warned about
+            grad_w, grad_b, loss = self.gradients(q, u)
             new_weights = self.weights - learning_rate * grad_w
             new_bias = None if grad_b is None else self.bias - learning_rate * grad_b
         if not (np.isfinite(loss) and np.all(np.isfinite(new_weights)) and (new_bias is None or np.all(np.isfinite(new_bias)))):
