@@ -53,6 +53,7 @@ ten), not a value from those papers. Chapelle and Zhang fit gamma to logs.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
@@ -72,12 +73,12 @@ __all__ = [
 ]
 
 # (alpha = P(click | examined, grade), sigma = P(stop | click, grade)) for grades 0..4.
-PARAMETER_SETS: Mapping[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+PARAMETER_SETS: Mapping[str, tuple[tuple[float, ...], tuple[float, ...]]] = MappingProxyType({
     "perfect": ((0.0, 0.2, 0.4, 0.8, 1.0), (0.0, 0.0, 0.0, 0.0, 0.0)),
     "navigational": ((0.05, 0.3, 0.5, 0.7, 0.95), (0.2, 0.3, 0.5, 0.7, 0.9)),
     "informational": ((0.4, 0.6, 0.7, 0.8, 0.9), (0.1, 0.2, 0.3, 0.4, 0.5)),
     "almost_random": ((0.4, 0.45, 0.5, 0.55, 0.6), (0.5, 0.5, 0.5, 0.5, 0.5)),
-}
+})
 
 CLICK_MODEL_NAMES = ("pbm", "cascade", "dbn")
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rerank_lib.checks import check_choice
+from rerank_lib.checks import check_choice, check_positive_int
 
 __all__ = [
     "OBD_CAMPAIGNS",
@@ -191,7 +191,8 @@ def item_popularity(frame: pd.DataFrame, *, n_items: int | None = None) -> pd.Da
     grouped = frame.groupby("item_id", sort=True)["click"]
     clicks, impressions = grouped.sum(), grouped.size()
     if n_items is not None:
-        ids = pd.RangeIndex(int(n_items), name="item_id")
+        n_items = check_positive_int("n_items", n_items)
+        ids = pd.RangeIndex(n_items, name="item_id")
         if len(impressions) and impressions.index.max() >= n_items:
             raise ValueError(f"n_items must exceed every item_id, got n_items={n_items} and item_id up to {impressions.index.max()}")
         clicks, impressions = clicks.reindex(ids, fill_value=0), impressions.reindex(ids, fill_value=0)
