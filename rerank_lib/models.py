@@ -17,6 +17,8 @@ with W_i of shape (n_i, n_{i-1}), trained on L = (1/n) sum_r ||v_r - u_r||^2.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from rerank_lib import compat  # noqa: F401  (silences TensorFlow's C++ logs before the import)
@@ -72,7 +74,9 @@ class MLP(tf.Module):
         u_spec = tf.TensorSpec([None, k], dtype, name="u")
         self.forward = tf.function(self._forward, input_signature=[q_spec])
         self._loss_and_grads = tf.function(self._loss_and_grads_impl, input_signature=[q_spec, u_spec])
-        self._finite = tf.function(self._parameters_finite, input_signature=[])
+        # One compiled apply step per optimizer; a WeakKeyDictionary is not tracked by
+        # tf.Module, so SavedModel export does not try to save optimizers.
+        self._apply_cache = weakref.WeakKeyDictionary()
 
     @classmethod
     def from_numpy(cls, params, activation: str = "relu", *, dtype=tf.float32, name=None) -> "MLP":
@@ -115,6 +119,33 @@ class MLP(tf.Module):
         finite = tf.reduce_all([tf.math.is_finite(loss)] + [tf.reduce_all(tf.math.is_finite(g)) for g in grads])
         return loss, grads, finite
 
+    def _apply_for(self, optimizer):
+        """The compiled `apply_gradients` for this optimizer (eager apply_gradients costs ~3 ms a step)."""
+        apply = self._apply_cache.get(optimizer)
+        if apply is None:
+            variables = self.trainable_parameters
+            # A weak reference: the cached function must not keep its (weak) key alive.
+            optimizer_ref = weakref.ref(optimizer)
+
+            def apply_impl(grads):
+                # A finite gradient times a large learning rate can still overflow the weights:
+                # keep a snapshot and roll back to it (the optimizer's step counter and
+                # moment estimates do advance; non-finite gradients never get this far).
+                snapshot = [tf.identity(v) for v in variables]
+                optimizer_ref().apply_gradients(zip(grads, variables))
+
+                def restore():
+                    for variable, value in zip(variables, snapshot):
+                        variable.assign(value)
+                    return tf.constant(False)
+
+                return tf.cond(self._parameters_finite(), lambda: tf.constant(True), restore)
+
+            specs = [tf.TensorSpec(v.shape, self.dtype) for v in variables]
+            apply = tf.function(apply_impl, input_signature=[specs])
+            self._apply_cache[optimizer] = apply
+        return apply
+
     def _parameters_finite(self):
         return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in self.trainable_parameters])
 
@@ -153,19 +184,16 @@ class MLP(tf.Module):
         Raises, leaving every variable unchanged, on bad input or a non-finite loss or gradient.
         """
         if not hasattr(optimizer, "apply_gradients"):
-            raise TypeError(f"optimizer must be a Keras optimizer (rerank_lib.compat.make_optimizer), got {type(optimizer).__name__}")
+            raise TypeError(
+                f"optimizer must be a Keras optimizer (rerank_lib.compat.make_optimizer), got {type(optimizer).__name__}"
+            )
         loss, grads, finite = self._loss_and_grads(*map(tf.constant, self._batch(q, u)))
         if not bool(finite):
             raise ValueError("loss or gradients are not finite; update rejected, parameters unchanged")
-        variables = self.trainable_parameters
-        # A finite gradient times a large learning rate can still overflow the weights:
-        # keep a snapshot to roll back to (the optimizer's own step counter still advances).
-        snapshot = [tf.identity(v) for v in variables]
-        optimizer.apply_gradients(zip(grads, variables))
-        if not bool(self._finite()):
-            for variable, value in zip(variables, snapshot):
-                variable.assign(value)
-            raise ValueError("the step made the weights non-finite (learning rate too large?); update rejected, parameters unchanged")
+        if not bool(self._apply_for(optimizer)(grads)):
+            raise ValueError(
+                "the step made the weights non-finite (learning rate too large?); update rejected, parameters unchanged"
+            )
         return float(loss.numpy())
 
     def __repr__(self) -> str:

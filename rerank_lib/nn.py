@@ -36,7 +36,8 @@ from rerank_lib.seeding import as_generator
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 
-Params = list  # list of (W_i, b_i) pairs, W_i (n_i, n_{i-1}), b_i (n_i,)
+# [(W_1, b_1), ..., (W_{L+1}, b_{L+1})] with W_i of shape (n_i, n_{i-1}) and b_i of shape (n_i,)
+Params = list[tuple[np.ndarray, np.ndarray]]
 
 
 # --------------------------------------------------------------------------- activations
@@ -110,8 +111,10 @@ def check_params(params, name: str = "params") -> Params:
 
     Returns a new list of float64 arrays (the caller's arrays are never modified).
     """
-    if isinstance(params, (str, bytes)) or not isinstance(params, Sequence) or len(params) == 0:
-        raise TypeError(f"{name} must be a non-empty list of (W, b) pairs, got {type(params).__name__}")
+    if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
+        raise TypeError(f"{name} must be a list of (W, b) pairs, got {type(params).__name__}")
+    if len(params) == 0:
+        raise ValueError(f"{name} must hold at least one (W, b) pair, got an empty list")
     checked = []
     fan_in = None
     for i, pair in enumerate(params):
@@ -296,7 +299,10 @@ class NumpyMLP:
         with np.errstate(over="ignore", invalid="ignore"):
             v, cache = _forward(self._params, q, self.activation)
             if not np.all(np.isfinite(v)):
-                raise ValueError("the model output v is not finite (weights diverged); update rejected, parameters unchanged")
+                raise ValueError(
+                    "the model output v is not finite (weights or q too large); loss and gradients are not "
+                    "finite, so no update can use them: parameters unchanged"
+                )
             loss = float(np.mean(squared_error(v, u)))
             grads = _backward(self._params, cache, squared_error_gradient(v, u) / len(q), False)
         return loss, grads
@@ -312,7 +318,9 @@ class NumpyMLP:
         if not np.isfinite(loss) or not all(np.all(np.isfinite(g)) for pair in grads for g in pair):
             raise ValueError("loss or gradients are not finite; update rejected, parameters unchanged")
         with np.errstate(over="ignore", invalid="ignore"):
-            new_params = [(w - learning_rate * dw, b - learning_rate * db) for (w, b), (dw, db) in zip(self._params, grads)]
+            new_params = [
+                (w - learning_rate * dw, b - learning_rate * db) for (w, b), (dw, db) in zip(self._params, grads)
+            ]
         if not all(np.all(np.isfinite(p)) for pair in new_params for p in pair):
             raise ValueError(
                 f"learning_rate {learning_rate} makes the weights overflow; update rejected, parameters unchanged"
