@@ -60,6 +60,28 @@ def make_optimizer(name: str, learning_rate):
     return _OPTIMIZERS[key](learning_rate)
 
 
+def build_optimizer(optimizer, variables) -> None:
+    """Create the optimizer's slot variables now (Keras 2.15 and 3 both have `build(var_list)`).
+
+    Needed before `apply_gradients` runs inside a tf.function and before restoring a checkpoint
+    into a fresh optimizer, so that slots exist to receive the saved values.
+    """
+    optimizer.build(list(variables))
+
+
+def learning_rate_schedule(name: str, learning_rate: float, *, decay_steps: int = 1000, decay_rate: float = 0.5):
+    """'constant' -> the float; 'inverse_time' -> eta / (1 + decay_rate * t / decay_steps);
+    'exponential' -> eta * decay_rate ** (t / decay_steps); t counts optimizer steps."""
+    schedules = tf.keras.optimizers.schedules
+    if name == "constant":
+        return float(learning_rate)
+    if name == "inverse_time":
+        return schedules.InverseTimeDecay(learning_rate, decay_steps, decay_rate)
+    if name == "exponential":
+        return schedules.ExponentialDecay(learning_rate, decay_steps, decay_rate)
+    raise ValueError(f"schedule must be one of ['constant', 'exponential', 'inverse_time'], got {name!r}")
+
+
 class AddonsUnavailable(ImportError):
     """tensorflow-addons cannot be used on this stack; the message says why and what to do."""
 
