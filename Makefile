@@ -1,4 +1,5 @@
 # rerank-lab: every target creates the virtual environment it needs when it is missing.
+#   make demo          the main job: base search, the online re-ranker and the oracle in the simulated shop
 #   make test          unit tests + every notebook under nbval, reference stack (TF 2.15.1, Keras 2, tfa)
 #   make test-current  the same suite on the current stack (newest TF, Keras 3), in its own venv
 #   make lab           JupyterLab on notebooks/ (reference stack)
@@ -14,10 +15,15 @@ PYTEST_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help setup setup-current test test-current unit lab notebooks freeze-reference clean
+.PHONY: help demo setup setup-current test test-current unit lab notebooks freeze-reference clean
 
 help:
-	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
+
+# Writes out/demo.json and out/demo_learning_curve.png; DEMO_ARGS adds options (e.g. DEMO_ARGS="--sessions 20000").
+DEMO_ARGS ?=
+demo: $(VENV)/.installed
+	$(VENV)/bin/python -m rerank_lib demo --json out/demo.json --plot out/demo_learning_curve.png $(DEMO_ARGS)
 
 $(VENV)/.installed: requirements/reference.txt pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
