@@ -196,6 +196,23 @@ class OnlineLearner:
             losses.append(self.update(step_inputs, step_labels))
         return losses
 
+    def fit(self, inputs: RankingInputs, labels, *, epochs: int = 1, seed: int = 0) -> list[float]:
+        """Offline training on logged sessions: `epochs` passes in shuffled micro-batches of `batch_size`.
+
+        Use it to warm-start from logs before learning online (offline + online combined).
+        """
+        epochs = check_positive_int("epochs", epochs)
+        self._tensors(inputs)
+        labels = self._labels(inputs, labels)
+        rng = as_generator(seed)
+        losses = []
+        for _ in range(epochs):
+            order = rng.permutation(len(labels))
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start:start + self.batch_size]
+                losses.append(self.update(inputs.take(rows), labels[rows]))
+        return losses
+
     # -- checkpoints -----------------------------------------------------------------------------
     def _checkpoint(self) -> tf.train.Checkpoint:
         return tf.train.Checkpoint(ranker=self.ranker, optimizer=self.optimizer, step=self.step)
@@ -273,10 +290,28 @@ class LearningPolicy(Policy):
         return self.learner.rank(self._inputs(batch))
 
     def observe(self, batch, feedback) -> None:
-        labels = feedback.to_candidate_order((feedback.clicks.astype(np.float32) + feedback.purchases))
-        self.learner.learn(self._inputs(batch), labels)
+        self.learner.learn(self._inputs(batch), feedback_labels(feedback))
         self.encoder.observe(batch, feedback)
         self._cache = None
+
+
+def feedback_labels(feedback) -> np.ndarray:
+    """Training labels in candidate (BM25) order: 1 per click plus 1 per purchase."""
+    return feedback.to_candidate_order(feedback.clicks.astype(np.float32) + feedback.purchases)
+
+
+def collect_logs(shop, policy: Policy, encoder: FeatureEncoder, n_sessions: int, *, batch_size: int = 500):
+    """Serve n_sessions with `policy` (e.g. the production BM25 ranker) and log (inputs, labels) for offline training.
+
+    The encoder learns the shoppers' histories from these sessions as it would in production.
+    """
+    n_sessions = check_positive_int("n_sessions", n_sessions)
+    parts, labels = [], []
+    for batch, feedback in shop.run(policy.rank, n_sessions, batch_size=batch_size):
+        parts.append(encoder.encode(batch))
+        labels.append(feedback_labels(feedback))
+        encoder.observe(batch, feedback)
+    return RankingInputs.concatenate(parts), np.concatenate(labels)
 
 
 def session_metrics(batch, feedback, prices) -> dict[str, np.ndarray]:
