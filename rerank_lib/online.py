@@ -37,6 +37,7 @@ from rerank_lib.metrics import ndcg_at_k
 from rerank_lib.ranking_losses import get_ranking_loss
 from rerank_lib.rankers import INPUT_NAMES, Ranker, input_signature
 from rerank_lib.seeding import as_generator
+from rerank_lib.shoppers import COHORTS
 
 import tensorflow as tf  # noqa: E402
 
@@ -325,11 +326,12 @@ def session_metrics(batch, feedback, prices) -> dict[str, np.ndarray]:
 
 
 def run_progressive(shop, policies: list[Policy], n_sessions: int, *, batch_size: int = 100,
-                    progress: bool = False) -> pd.DataFrame:
+                    by_cohort: bool = False, progress: bool = False) -> pd.DataFrame:
     """Serve the same sessions to every policy; each ranks a batch, then learns from its own feedback.
 
-    Returns one row per (batch, policy): sessions_seen (after the batch), and the batch's mean
-    ndcg10, ctr, conversion and revenue (per session). Scores come before learning: progressive.
+    Returns one row per (batch, policy) — or per (batch, policy, cohort) with by_cohort=True —
+    with n (sessions), sessions_seen (after the batch) and the mean ndcg10, ctr, conversion and
+    revenue (per session). Scores come before learning: progressive validation.
     """
     n_sessions = check_positive_int("n_sessions", n_sessions)
     batch_size = check_positive_int("batch_size", batch_size)
@@ -337,6 +339,7 @@ def run_progressive(shop, policies: list[Policy], n_sessions: int, *, batch_size
     if len(set(names)) != len(names):
         raise ValueError(f"policies must have distinct names, got {names}")
     prices = np.asarray(shop.catalog.price, np.float64)
+    cohort_names = np.asarray(COHORTS)
     rows = []
     bar = None
     if progress:
@@ -347,11 +350,17 @@ def run_progressive(shop, policies: list[Policy], n_sessions: int, *, batch_size
     while seen < n_sessions:
         batch = shop.sample_sessions(min(batch_size, n_sessions - seen))
         seen += len(batch)
+        groups = [(None, np.ones(len(batch), bool))]
+        if by_cohort:
+            groups = [(cohort_names[c], batch.cohort == c) for c in np.unique(batch.cohort)]
         for policy in policies:
             feedback = shop.respond(batch, policy.rank(batch))
             metrics = session_metrics(batch, feedback, prices)
-            rows.append({"sessions_seen": seen, "policy": policy.name, "n": len(batch),
-                         **{k: float(v.mean()) for k, v in metrics.items()}})
+            for cohort, rows_in in groups:
+                row = {"sessions_seen": seen, "policy": policy.name, "n": int(rows_in.sum())}
+                if by_cohort:
+                    row["cohort"] = cohort
+                rows.append({**row, **{k: float(v[rows_in].mean()) for k, v in metrics.items()}})
             policy.observe(batch, feedback)
         if bar is not None:
             bar.update(len(batch))
@@ -360,13 +369,19 @@ def run_progressive(shop, policies: list[Policy], n_sessions: int, *, batch_size
     return pd.DataFrame(rows)
 
 
-def summarize_phases(history: pd.DataFrame, n_phases: int = 4) -> pd.DataFrame:
-    """Session-weighted mean metrics per policy in `n_phases` equal phases of the run (rows: phase, policy)."""
+METRICS = ("ctr", "ndcg10", "conversion", "revenue")
+
+
+def summarize_phases(history: pd.DataFrame, n_phases: int = 4, *, by=("policy",)) -> pd.DataFrame:
+    """Session-weighted mean metrics in `n_phases` equal phases of the run; rows (phase, *by)."""
+    n_phases = check_positive_int("n_phases", n_phases)
     total = history["sessions_seen"].max()
     phase = np.minimum(((history["sessions_seen"] - 1) * n_phases // total), n_phases - 1) + 1
-    metrics = ["ctr", "ndcg10", "conversion", "revenue"]
-    weighted = history[metrics].mul(history["n"], axis=0).assign(n=history["n"], phase=phase, policy=history["policy"])
-    grouped = weighted.groupby(["phase", "policy"], sort=True).sum()
+    metrics = list(METRICS)
+    weighted = history[metrics].mul(history["n"], axis=0).assign(n=history["n"], phase=phase)
+    for column in by:
+        weighted[column] = history[column]
+    grouped = weighted.groupby(["phase", *by], sort=True).sum()
     return grouped[metrics].div(grouped["n"], axis=0)
 
 

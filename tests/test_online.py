@@ -232,3 +232,15 @@ def test_progressive_run_learns_and_oracle_bounds_it():
     )
     last = summarize_phases(history, 3).loc[3]["ndcg10"]
     assert last["oracle"] > last["online"] > last["base"] + 0.05
+
+
+def test_cohort_rows_add_up_to_the_batch_means():
+    shop, encoder, learner = build("linear")
+    plain = run_progressive(small_shop(), [StaticPolicy(bm25_ranker, "base")], 400, batch_size=100)
+    by_cohort = run_progressive(small_shop(), [StaticPolicy(bm25_ranker, "base")], 400, batch_size=100, by_cohort=True)
+    assert set(by_cohort["cohort"]) <= {"heavy", "casual", "new"} and by_cohort["n"].sum() == 400
+    overall = summarize_phases(plain, 2)
+    from_cohorts = summarize_phases(by_cohort, 2)
+    np.testing.assert_allclose(overall.to_numpy(), from_cohorts.to_numpy(), rtol=1e-12)
+    per_cohort = summarize_phases(by_cohort, 2, by=("policy", "cohort"))
+    assert per_cohort.index.names == ["phase", "policy", "cohort"]
