@@ -1,18 +1,11 @@
 """rerank_lib: personalized re-ranking of e-commerce search results with online learning.
 
-The library behind the rerank-lab notebooks. Modules are flat, one concept each,
-and importable alone; the NumPy-only modules do not import TensorFlow.
+The library behind the rerank-lab notebooks. Modules are flat, one concept each, and
+importable alone; the NumPy-only modules (the shop, click models, metrics, the math of
+notebooks 01-02) do not import TensorFlow. See README.md ("Project layout") for the list.
 
-    seeding   seed_everything, as_generator
-    checks    argument validation with errors that name the argument
-    compat    the one place that knows about Keras 2 vs 3 and tensorflow-addons
-    scaling   notebook problem sizes, scaled up by an environment variable
-    losses    the article's objective L(v, u) = ||v - u||^2 and its gradient
-    linear    the linear preference model v = W q + b, trained online (notebook 01)
-    nn        a hand-written NumPy MLP: forward, backward, SGD (notebook 02)
-    models    the TensorFlow models later notebooks use (portable across Keras 2/3)
-    synthetic synthetic (query, preference) streams for the math notebooks
-    plotting  matplotlib helpers with labelled axes
+    python -m rerank_lib demo         the main job (base BM25, online re-ranker, oracle)
+    python -m rerank_lib bench-shop   simulator speed and memory
 """
 
 import os
