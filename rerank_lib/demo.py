@@ -40,7 +40,12 @@ def run_demo(*, sessions: int = DEFAULTS["sessions"], seed: int = DEFAULTS["seed
              parameter_set: str = DEFAULTS["parameter_set"], model: str = DEFAULTS["model"], loss: str = DEFAULTS["loss"],
              learning_rate: float = DEFAULTS["learning_rate"], batch_size: int = DEFAULTS["batch_size"],
              phases: int = DEFAULTS["phases"], progress: bool = False) -> dict:
-    """Run the three policies on the same sessions; return history, phase table and the figures."""
+    """Run the three policies on the same sessions; return history, phase table and the figures.
+
+    The returned dict also holds the `shop` (which can serve further sessions) and the `policies`
+    by name ("base", "online", "oracle"; the online one keeps its trained learner and encoder),
+    so a notebook can look inside one session after the run.
+    """
     from rerank_lib import seed_everything
     from rerank_lib.features import FeatureEncoder
     from rerank_lib.online import GapClosed, LearningPolicy, OnlineLearner, StaticPolicy, run_progressive, summarize_phases
@@ -70,7 +75,8 @@ def run_demo(*, sessions: int = DEFAULTS["sessions"], seed: int = DEFAULTS["seed
                      "learning_rate": learning_rate, "batch_size": batch_size},
         "seconds": round(seconds, 2),
     }
-    return {"history": history, "table": table, "result": result}
+    return {"history": history, "table": table, "result": result, "shop": shop,
+            "policies": {policy.name: policy for policy in policies}}
 
 
 def plot_learning_curve(history, path: Path, *, window: int = 10) -> Path:

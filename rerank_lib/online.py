@@ -276,10 +276,15 @@ class StaticPolicy(Policy):
 
 
 class LearningPolicy(Policy):
-    """A FeatureEncoder + OnlineLearner: ranks with the current model, then learns from the feedback."""
+    """A FeatureEncoder + OnlineLearner: ranks with the current model, then learns from the feedback.
+
+    Set `learning = False` to freeze the model: it keeps serving, and the shoppers' click histories
+    (features) keep updating, but no more optimizer steps are taken (e.g. a model that stops learning).
+    """
 
     def __init__(self, encoder: FeatureEncoder, learner: OnlineLearner, name: str = "online"):
         self.encoder, self.learner, self.name = encoder, learner, name
+        self.learning = True
         self._cache: tuple[int, RankingInputs] | None = None
 
     def _inputs(self, batch) -> RankingInputs:
@@ -291,7 +296,8 @@ class LearningPolicy(Policy):
         return self.learner.rank(self._inputs(batch))
 
     def observe(self, batch, feedback) -> None:
-        self.learner.learn(self._inputs(batch), feedback_labels(feedback))
+        if self.learning:
+            self.learner.learn(self._inputs(batch), feedback_labels(feedback))
         self.encoder.observe(batch, feedback)
         self._cache = None
 

@@ -33,3 +33,20 @@ def test_demo_rejects_bad_options(tmp_path):
 def test_cli_help(argv):
     result = subprocess.run([sys.executable, "-m", "rerank_lib", *argv], capture_output=True, text=True)
     assert "demo" in result.stdout
+
+
+def test_run_demo_returns_the_shop_and_the_trained_policies():
+    import numpy as np
+
+    from rerank_lib.demo import run_demo
+    from rerank_lib.shop import bm25_ranker
+
+    out = run_demo(sessions=400, seed=1, phases=2)
+    shop, policies = out["shop"], out["policies"]
+    assert list(policies) == ["base", "online", "oracle"]
+    assert shop.time == 400  # the shop served the run's sessions and can serve more
+    assert int(policies["online"].learner.step.numpy()) == 400 // 32  # the learner kept its training
+    batch = shop.sample_sessions(5)
+    np.testing.assert_array_equal(policies["base"].rank(batch), bm25_ranker(batch))
+    order = policies["online"].rank(batch)
+    assert order.shape == (5, shop.k) and (np.sort(order, axis=1) == np.arange(shop.k)).all()

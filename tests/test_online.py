@@ -244,3 +244,19 @@ def test_cohort_rows_add_up_to_the_batch_means():
     np.testing.assert_allclose(overall.to_numpy(), from_cohorts.to_numpy(), rtol=1e-12)
     per_cohort = summarize_phases(by_cohort, 2, by=("policy", "cohort"))
     assert per_cohort.index.names == ["phase", "policy", "cohort"]
+
+
+def test_a_frozen_learning_policy_serves_and_keeps_histories_but_takes_no_steps():
+    shop, encoder, learner = build("hybrid")
+    policy = LearningPolicy(encoder, learner)
+    run_progressive(shop, [policy], 100, batch_size=50)
+    policy.learning = False
+    before = snapshot(learner)
+    history_before = encoder.category_history.copy()
+    history = run_progressive(shop, [policy], 200, batch_size=50)
+    assert_unchanged(learner, before)
+    assert not np.array_equal(encoder.category_history, history_before)  # the click histories still update
+    assert len(history) == 4 and history["ndcg10"].between(0, 1).all()
+    policy.learning = True
+    run_progressive(shop, [policy], 32, batch_size=32)
+    assert int(learner.step.numpy()) == before[2] + 2  # 4 sessions left pending when frozen + 32 new = 2 steps of 16
