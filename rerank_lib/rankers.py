@@ -50,6 +50,13 @@ def _variable(rng: np.random.Generator, shape, scale: float, name: str) -> tf.Va
     return tf.Variable(rng.normal(scale=scale, size=shape).astype(np.float32), name=name)
 
 
+def _id_table(rng: np.random.Generator, rows: int, dim: int, scale: float, name: str) -> tf.Variable:
+    """An embedding table whose row 0 (the unknown id) starts at zero, so cold start adds nothing random."""
+    values = rng.normal(scale=scale, size=(rows, dim)).astype(np.float32)
+    values[0] = 0.0
+    return tf.Variable(values, name=name)
+
+
 def _dropout(x, rate: float, training, seed):
     if rate <= 0:
         return x
@@ -160,8 +167,8 @@ class HybridRanker(Ranker):
         self.band_content = _variable(rng, (n_price_bands + 1, content_dim), 0.1, "band_content")
         self.stack = _DenseStack([n_features + 3 * content_dim, *hidden], 1, rng, dropout, "content")
         if self.collaborative:
-            self.shopper_taste = _variable(rng, (n_shoppers + 1, dim), 0.1, "shopper_taste")
-            self.product_vector = _variable(rng, (n_products + 1, dim), 0.1, "product_vector")
+            self.shopper_taste = _id_table(rng, n_shoppers + 1, dim, 0.1, "shopper_taste")
+            self.product_vector = _id_table(rng, n_products + 1, dim, 0.1, "product_vector")
             self.category_vector = _variable(rng, (n_categories + 1, dim), 0.1, "category_vector")
             self.brand_vector = _variable(rng, (n_brands + 1, dim), 0.1, "brand_vector")
 
@@ -203,8 +210,8 @@ class ArticleRanker(Ranker):
         rng = as_generator(seed)
         self.n_categories, self.n_brands = int(n_categories), int(n_brands)
         self.item_dim = self.n_categories + 1 + self.n_brands + 1 + 2
-        self.shopper_vector = _variable(rng, (n_shoppers + 1, dim), 0.1, "shopper_vector")
-        self.query_vector = _variable(rng, (n_queries + 1, dim), 0.1, "query_vector")
+        self.shopper_vector = _id_table(rng, n_shoppers + 1, dim, 0.1, "shopper_vector")
+        self.query_vector = _id_table(rng, n_queries + 1, dim, 0.1, "query_vector")
         self.stack = _DenseStack([2 * dim, *hidden], self.item_dim, rng, 0.0, "m_theta")
 
     def item_embeddings(self, inputs):

@@ -7,7 +7,7 @@ over lists of a per-list loss; a list that carries no signal (e.g. no click for 
 pairwise and listwise losses) contributes 0 and is left out of the mean.
 
     pointwise_mse            l = mean_i (s_i - y_i)^2
-    sigmoid_cross_entropy    l = mean_i -[y_i log sigma(s_i) + (1 - y_i) log(1 - sigma(s_i))],  y in [0, 1]
+    sigmoid_cross_entropy    l = mean_i -[y_i log sigma(s_i) + (1 - y_i) log(1 - sigma(s_i))],  y = min(label, 1)
     ranknet                  l = mean_{(i,j): y_i > y_j} log(1 + exp(-(s_i - s_j)))       (Burges et al., ICML 2005)
     bpr                      l = mean_{i clicked, j not} -log sigma(s_i - s_j)             (Rendle et al., UAI 2009)
     listnet                  l = -sum_i (y_i / sum_j y_j) log softmax(s)_i                (Cao et al., ICML 2007, top-one)
@@ -62,8 +62,13 @@ def pointwise_mse(scores, labels, mask=None):
 
 
 def sigmoid_cross_entropy(scores, labels, mask=None):
-    """Mean over lists of the binary cross-entropy of sigma(s_i) against y_i in [0, 1]."""
+    """Mean over lists of the binary cross-entropy of sigma(s_i) against y_i = min(label_i, 1).
+
+    Graded labels (e.g. click + purchase = 2) are capped at 1: above 1 the loss would have no
+    lower bound in s_i and its gradient would never vanish.
+    """
     scores, labels, mask = _prepare(scores, labels, mask)
+    labels = tf.minimum(labels, tf.ones_like(labels))
     valid = tf.cast(mask, scores.dtype)
     # the numerically stable form of -[y log sigma(s) + (1 - y) log(1 - sigma(s))]
     elementwise = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=scores)

@@ -260,3 +260,13 @@ def test_a_frozen_learning_policy_serves_and_keeps_histories_but_takes_no_steps(
     policy.learning = True
     run_progressive(shop, [policy], 32, batch_size=32)
     assert int(learner.step.numpy()) == before[2] + 2  # 4 sessions left pending when frozen + 32 new = 2 steps of 16
+
+
+@pytest.mark.parametrize("kind", ["hybrid", "article"])
+def test_unknown_id_rows_start_at_zero(kind):
+    ranker = make_ranker(kind, encoder_for(small_shop()))
+    tables = [v for v in ranker.trainable_variables if v.name.split(":")[0] in
+              ("shopper_taste", "product_vector", "shopper_vector", "query_vector")]
+    assert len(tables) == 2
+    for table in tables:
+        assert not table.numpy()[0].any() and table.numpy()[1:].any()

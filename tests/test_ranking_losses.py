@@ -157,3 +157,11 @@ def test_bad_input_names_the_argument():
         get_ranking_loss("bpr")(tf.zeros([2, 3]), tf.zeros([2, 3]), tf.ones([2, 2], tf.bool))
     with pytest.raises(ValueError, match="loss must be one of"):
         get_ranking_loss("hinge")
+
+
+def test_sigmoid_caps_graded_labels_at_one():
+    scores = tf.constant([[2.0, -1.0, 0.5]])
+    loss = get_ranking_loss("sigmoid")
+    np.testing.assert_allclose(
+        loss(scores, tf.constant([[2.0, 0.0, 1.0]])).numpy(), loss(scores, tf.constant([[1.0, 0.0, 1.0]])).numpy()
+    )
