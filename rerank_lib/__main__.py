@@ -14,6 +14,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("rerank_lib.demo", "the main job: base BM25, the online re-ranker and the oracle side by side in the shop"),
     "bench-shop": ("rerank_lib.shop_benchmark", "simulated shop: sessions/s at K=50 and K=1000 on one core, 1M-catalog memory"),
+    "bench": ("rerank_lib.benchmarks", "benchmarks against the field's anchors: bench quality | speed | report (see BENCHMARKS.md)"),
 }
 
 
