@@ -23,6 +23,7 @@ weights of an uninterrupted one.
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -334,12 +335,17 @@ def session_metrics(batch, feedback, prices) -> dict[str, np.ndarray]:
 
 
 def run_progressive(shop, policies: list[Policy], n_sessions: int, *, batch_size: int = 100,
-                    by_cohort: bool = False, progress: bool = False) -> pd.DataFrame:
+                    by_cohort: bool = False, click_seed: int | None = None, progress: bool = False) -> pd.DataFrame:
     """Serve the same sessions to every policy; each ranks a batch, then learns from its own feedback.
 
     Returns one row per (batch, policy) — or per (batch, policy, cohort) with by_cohort=True —
     with n (sessions), sessions_seen (after the batch) and the mean ndcg10, ctr, conversion and
     revenue (per session). Scores come before learning: progressive validation.
+
+    Click noise: by default all policies draw their clicks one after another from the shop's
+    stream, so adding a policy to a run changes the others' clicks. With `click_seed`, each
+    policy draws from its own stream (seeded by click_seed and its name), so a policy's run is
+    the same whichever policies run beside it.
     """
     n_sessions = check_positive_int("n_sessions", n_sessions)
     batch_size = check_positive_int("batch_size", batch_size)
@@ -348,6 +354,8 @@ def run_progressive(shop, policies: list[Policy], n_sessions: int, *, batch_size
         raise ValueError(f"policies must have distinct names, got {names}")
     prices = np.asarray(shop.catalog.price, np.float64)
     cohort_names = np.asarray(COHORTS)
+    click_rngs = {p.name: None if click_seed is None else np.random.default_rng([click_seed, zlib.crc32(p.name.encode())])
+                  for p in policies}
     rows = []
     bar = None
     if progress:
@@ -362,7 +370,7 @@ def run_progressive(shop, policies: list[Policy], n_sessions: int, *, batch_size
         if by_cohort:
             groups = [(cohort_names[c], batch.cohort == c) for c in np.unique(batch.cohort)]
         for policy in policies:
-            feedback = shop.respond(batch, policy.rank(batch))
+            feedback = shop.respond(batch, policy.rank(batch), rng=click_rngs[policy.name])
             metrics = session_metrics(batch, feedback, prices)
             for cohort, rows_in in groups:
                 row = {"sessions_seen": seen, "policy": policy.name, "n": int(rows_in.sum())}

@@ -286,15 +286,20 @@ class Shop:
                             queries=queries, candidates=candidates, bm25_scores=bm25_scores, n_matched=n_matched,
                             match=match, scores=scores, grades=grades, buy_probability=buy, _shop=self)
 
-    def respond(self, batch: SessionBatch, order) -> Feedback:
-        """Show each session's candidates in `order` (n, K; row i a permutation of 0..K-1); sample clicks, purchases."""
+    def respond(self, batch: SessionBatch, order, *, rng=None) -> Feedback:
+        """Show each session's candidates in `order` (n, K; row i a permutation of 0..K-1); sample clicks, purchases.
+
+        rng: where the click and purchase noise comes from; by default the shop's own stream. Give each
+        policy its own Generator to make its clicks independent of which other policies share the run.
+        """
         if not isinstance(batch, SessionBatch) or batch._shop is not self:
             raise ValueError("batch must be a SessionBatch sampled from this shop")
         order = _check_order(order, batch.candidates.shape)
+        rng = self._rng if rng is None else as_generator(rng)
         grades = np.take_along_axis(batch.grades, order, axis=1)
-        clicks = self.click_model.simulate(grades, self._rng)
+        clicks = self.click_model.simulate(grades, rng)
         buy = np.take_along_axis(batch.buy_probability, order, axis=1)
-        purchases = clicks & (self._rng.random(clicks.shape) < buy)
+        purchases = clicks & (rng.random(clicks.shape) < buy)
         products = np.take_along_axis(batch.candidates, order, axis=1)
         return Feedback(order=order, products=products, grades=grades, clicks=clicks, purchases=purchases)
 

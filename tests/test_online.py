@@ -1,6 +1,7 @@
 """The online learner: micro-batches, rejected updates, checkpoint/resume; features and rankers."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
@@ -270,3 +271,14 @@ def test_unknown_id_rows_start_at_zero(kind):
     assert len(tables) == 2
     for table in tables:
         assert not table.numpy()[0].any() and table.numpy()[1:].any()
+
+
+def test_click_seed_makes_a_policy_independent_of_its_neighbours():
+    alone = run_progressive(small_shop(), [StaticPolicy(bm25_ranker, "base")], 300, click_seed=7)
+    together = run_progressive(small_shop(), [StaticPolicy(oracle_ranker, "oracle"), StaticPolicy(bm25_ranker, "base")],
+                               300, click_seed=7)
+    shared = run_progressive(small_shop(), [StaticPolicy(oracle_ranker, "oracle"), StaticPolicy(bm25_ranker, "base")], 300)
+    base_together = together[together["policy"] == "base"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone, base_together)
+    base_shared = shared[shared["policy"] == "base"].reset_index(drop=True)
+    assert not base_shared[["ctr", "conversion"]].equals(alone[["ctr", "conversion"]])  # the default shares the stream
