@@ -51,6 +51,28 @@ def as_float_array(
     return array
 
 
+def as_int_array(value, name: str, *, ndim: int | None = None, shape: Sequence[int | None] | None = None,
+                 allow_empty: bool = False) -> np.ndarray:
+    """Check that `value` is an integer array (bool and float are refused) of the given rank/shape; return it.
+
+    Raises TypeError for non-integer input and ValueError for rank, shape or emptiness, naming `name`.
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an integer array, got {type(value).__name__}")
+    array = np.asarray(value)
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must be integers, got dtype {array.dtype}")
+    if shape is not None and ndim is None:
+        ndim = len(shape)
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must have rank {ndim}{_shape_text(shape)}, got shape {array.shape}")
+    if shape is not None and any(want is not None and got != want for got, want in zip(array.shape, shape)):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {array.shape}")
+    if not allow_empty and array.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+    return array
+
+
 def check_same_length(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> None:
     """Raise if two batches disagree on their first axis."""
     if len(a) != len(b):

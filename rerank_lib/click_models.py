@@ -58,7 +58,7 @@ from typing import Mapping
 
 import numpy as np
 
-from rerank_lib.checks import check_choice, check_positive, check_probability
+from rerank_lib.checks import as_int_array, check_choice, check_positive, check_probability
 from rerank_lib.seeding import as_generator
 
 __all__ = [
@@ -160,16 +160,7 @@ class ClickModel:
     # -- validation -----------------------------------------------------------------
     def check_grades(self, grades) -> np.ndarray:
         """Return `grades` as an int64 array (n_sessions, K) after checking type, rank, size and range."""
-        if isinstance(grades, (str, bytes)):
-            raise TypeError(f"grades must be an integer array (n_sessions, K), got {type(grades).__name__}")
-        array = np.asarray(grades)
-        if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
-            raise TypeError(f"grades must be integers 0..{self.n_grades - 1}, got dtype {array.dtype}")
-        if array.ndim != 2:
-            hint = " (for one ranking pass grades[None, :])" if array.ndim == 1 else ""
-            raise ValueError(f"grades must have rank 2 (n_sessions, K){hint}, got shape {array.shape}")
-        if array.size == 0:
-            raise ValueError(f"grades must not be empty, got shape {array.shape}")
+        array = as_int_array(grades, "grades", ndim=2)
         low, high = int(array.min()), int(array.max())
         if low < 0 or high >= self.n_grades:
             raise ValueError(f"grades must lie in 0..{self.n_grades - 1}, got values from {low} to {high}")

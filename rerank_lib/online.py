@@ -141,10 +141,13 @@ class OnlineLearner:
         self._score_fn, self._gradients_fn, self._apply_fn = score_fn, gradients_fn, apply_fn
 
     # -- inference -------------------------------------------------------------------------------
-    def _tensors(self, inputs: RankingInputs) -> dict:
+    def _validate(self, inputs: RankingInputs) -> None:
         if not isinstance(inputs, RankingInputs):
             raise TypeError(f"inputs must be RankingInputs, got {type(inputs).__name__}")
         inputs.validate(self.ranker.n_features)
+
+    def _tensors(self, inputs: RankingInputs) -> dict:
+        self._validate(inputs)
         return {name: tf.convert_to_tensor(getattr(inputs, name), dtype=spec.dtype)
                 for name, spec in input_signature(self.ranker.n_features).items()}
 
@@ -182,7 +185,7 @@ class OnlineLearner:
 
     def learn(self, inputs: RankingInputs, labels) -> list[float]:
         """Queue these sessions; take one step per full micro-batch of `batch_size` sessions. Returns the losses."""
-        self._tensors(inputs)  # validate everything before queueing anything
+        self._validate(inputs)  # everything is checked before anything is queued
         labels = self._labels(inputs, labels)
         self._pending.append((inputs, labels))
         losses = []
@@ -206,7 +209,7 @@ class OnlineLearner:
         Use it to warm-start from logs before learning online (offline + online combined).
         """
         epochs = check_positive_int("epochs", epochs)
-        self._tensors(inputs)
+        self._validate(inputs)
         labels = self._labels(inputs, labels)
         rng = as_generator(seed)
         losses = []

@@ -17,11 +17,7 @@ def seed_everything(seed: int, *, tensorflow: bool = True) -> np.random.Generato
     TensorFlow is seeded only if it is importable (or skipped with
     `tensorflow=False`, which keeps NumPy-only code free of the import).
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    seed = int(seed)
+    seed = _check_seed(seed, "an int")
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -42,10 +38,12 @@ def as_generator(seed_or_rng=None) -> np.random.Generator:
         return seed_or_rng
     if seed_or_rng is None:
         return np.random.default_rng()
-    if isinstance(seed_or_rng, bool) or not isinstance(seed_or_rng, (int, np.integer)):
-        raise TypeError(
-            f"seed must be an int, a numpy.random.Generator or None, got {type(seed_or_rng).__name__}"
-        )
-    if seed_or_rng < 0:
-        raise ValueError(f"seed must be >= 0, got {seed_or_rng}")
-    return np.random.default_rng(int(seed_or_rng))
+    return np.random.default_rng(_check_seed(seed_or_rng, "an int, a numpy.random.Generator or None"))
+
+
+def _check_seed(seed, expected: str) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be {expected}, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return int(seed)

@@ -46,7 +46,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from rerank_lib.catalog import Catalog, generate_catalog
-from rerank_lib.checks import check_positive, check_positive_int, check_probability
+from rerank_lib.checks import as_int_array, check_positive, check_positive_int, check_probability
 from rerank_lib.click_models import ClickModel, make_click_model
 from rerank_lib.queries import QuerySet, generate_queries
 from rerank_lib.relevance import grades_from_scores, oracle_order, query_match, sigmoid, utility_gap
@@ -316,16 +316,11 @@ class Shop:
 
 
 def _check_order(order, shape) -> np.ndarray:
-    if isinstance(order, (str, bytes)):
-        raise TypeError(f"order must be an integer array {shape}, got {type(order).__name__}")
-    order = np.asarray(order)
-    if order.dtype == bool or not np.issubdtype(order.dtype, np.integer):
-        raise TypeError(f"order must be integers (candidate indices), got dtype {order.dtype}")
-    if order.shape != shape:
-        raise ValueError(f"order must have shape (n_sessions, K) = {shape}, got {order.shape}")
+    order = as_int_array(order, "order", shape=shape)
     # Each row must be a permutation of 0..K-1: sorted it must equal arange(K).
-    if not np.array_equal(np.sort(order, axis=1), np.broadcast_to(np.arange(shape[1]), shape)):
-        bad = int(np.flatnonzero((np.sort(order, axis=1) != np.arange(shape[1])).any(axis=1))[0])
+    not_permutations = (np.sort(order, axis=1) != np.arange(shape[1])).any(axis=1)
+    if not_permutations.any():
+        bad = int(np.flatnonzero(not_permutations)[0])
         raise ValueError(f"order must hold a permutation of 0..{shape[1] - 1} in every row; row {bad} does not")
     return order.astype(np.intp, copy=False)
 

@@ -35,15 +35,17 @@ class PreferenceStream:
         return self.preferences.shape[1] * self.noise**2
 
 
+def _check_stream(n, dim_query, dim_preference, noise) -> tuple[int, int, int, float]:
+    return (check_positive_int("n", n), check_positive_int("dim_query", dim_query),
+            check_positive_int("dim_preference", dim_preference), check_positive("noise", noise, allow_zero=True))
+
+
 def linear_preference_stream(
     n: int, dim_query: int, dim_preference: int, *, query_scale: float = 1.0, noise: float = 0.1, seed=None
 ) -> tuple[PreferenceStream, np.ndarray]:
     """n pairs with u = A q + eps; returns (stream, A) where A has shape (k, d) and entries N(0, 1/d)."""
-    n = check_positive_int("n", n)
-    dim_query = check_positive_int("dim_query", dim_query)
-    dim_preference = check_positive_int("dim_preference", dim_preference)
+    n, dim_query, dim_preference, noise = _check_stream(n, dim_query, dim_preference, noise)
     query_scale = check_positive("query_scale", query_scale)
-    noise = check_positive("noise", noise, allow_zero=True)
     rng = as_generator(seed)
     true_map = rng.normal(scale=1.0 / np.sqrt(dim_query), size=(dim_preference, dim_query))
     queries = rng.normal(scale=query_scale, size=(n, dim_query))
@@ -55,11 +57,8 @@ def nonlinear_preference_stream(
     n: int, dim_query: int, dim_preference: int, *, hidden: int = 32, noise: float = 0.05, seed=None
 ) -> PreferenceStream:
     """n pairs with u = W2 tanh(W1 q / sqrt(d)) + eps from a random teacher network (q ~ N(0, I))."""
-    n = check_positive_int("n", n)
-    dim_query = check_positive_int("dim_query", dim_query)
-    dim_preference = check_positive_int("dim_preference", dim_preference)
+    n, dim_query, dim_preference, noise = _check_stream(n, dim_query, dim_preference, noise)
     hidden = check_positive_int("hidden", hidden)
-    noise = check_positive("noise", noise, allow_zero=True)
     rng = as_generator(seed)
     w1 = rng.normal(scale=2.0, size=(hidden, dim_query))
     w2 = rng.normal(scale=1.0 / np.sqrt(hidden), size=(dim_preference, hidden))

@@ -174,3 +174,19 @@ class TestSynthetic:
         assert len(d) == 20 and d.preferences.shape == (20, 2)
         with pytest.raises(ValueError, match="n must be an int > 0"):
             linear_preference_stream(0, 4, 3)
+
+
+def test_as_int_array():
+    from rerank_lib.checks import as_int_array
+
+    assert as_int_array([[1, 2]], "ids", shape=(None, 2)).shape == (1, 2)
+    for bad, error, message in [
+        ([[1.0]], TypeError, "ids must be integers"),
+        ([[True]], TypeError, "ids must be integers"),
+        ("12", TypeError, "ids must be an integer array"),
+        ([1, 2], ValueError, "ids must have rank 2"),
+        ([[1, 2]], ValueError, r"ids must have shape \(None, 3\)"),
+        (np.zeros((0, 3), int), ValueError, "ids must not be empty"),
+    ]:
+        with pytest.raises(error, match=message):
+            as_int_array(bad, "ids", shape=(None, 3) if "shape" in message else None, ndim=None if "shape" in message else 2)
