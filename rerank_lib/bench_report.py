@@ -312,7 +312,7 @@ def _speed_section(speed: dict, figure: Path | None, relative_to: Path) -> str:
                  f"{r[name]['candidates_per_s']:,.0f}" if "candidates_per_s" in r[name] else ""]
                 for name, label in labels.items() if name in r]
         out += [
-            f"### Online update throughput",
+            "### Online update throughput",
             "",
             f"One logged stream of {throughput['sessions']:,} sessions (K = {throughput['k']}, shown in BM25 order, with "
             f"their clicks and purchases) after {throughput['warmup_sessions']} warm-up sessions; every learner learns "

@@ -48,7 +48,7 @@ def test_vowpal_wabbit_policy_ranks_valid_permutations_and_learns(explorer):
     pytest.importorskip("vowpalwabbit", reason="Vowpal Wabbit is in the bench extra: pip install -e '.[bench]'")
     shop = small_shop()
     policy = VowpalWabbitPolicy(encoder_for(shop), explorer=explorer, seed=0)
-    assert f"--cb_explore_adf" in policy.args
+    assert "--cb_explore_adf" in policy.args
     for _ in range(3):
         batch = shop.sample_sessions(40)
         order = policy.rank(batch)
